@@ -9,6 +9,13 @@ else https://api.compactif.ai/v1.
 
 from __future__ import annotations
 
+import os as _os
+import sys as _sys
+
+if _os.path.basename(_sys.argv[0] if _sys.argv else "") == "litellm-compactifai":
+    # The CLI works offline: keep LiteLLM from downloading its cost map when it is first imported.
+    _os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 from .catalog import CATALOG, ModelRecord
 from .config import CompactifAIChatConfig
 from .discovery import arefresh_models, refresh_models

@@ -71,6 +71,23 @@ def info(model: str) -> Optional[Mapping[str, Any]]:
     return known
 
 
+# Bare ids this process has sent to CompactifAI, for LiteLLM helpers that see no provider prefix.
+_seen: set[str] = set()
+
+
+def note_model(model: str) -> None:
+    if model not in _seen:
+        _seen.add(model)
+
+
+def is_compactifai_model(model: str) -> bool:
+    """A ``compactifai/`` name, or a bare id LiteLLM knows (or we sent) as a CompactifAI model."""
+    if model.startswith(PROVIDER + "/") or model in _seen:
+        return True
+    entry = litellm.model_cost.get(f"{PROVIDER}/{model}") or _known.get(f"{PROVIDER}/{model}") or {}
+    return bool(entry.get("litellm_provider") == PROVIDER)
+
+
 def supports_tools(model: str) -> Optional[bool]:
     """True/False where LiteLLM's model info says so; None for a model nobody has described."""
     entry = info(model)
@@ -126,9 +143,7 @@ def apply(entries: Mapping[str, Mapping[str, Any]]) -> None:
         for key, entry in entries.items():
             previous = _known.get(key, {})
             current = litellm.model_cost.get(key) or {}
-            user_set = {
-                f: v for f, v in current.items() if f in entry and (f not in previous or previous[f] != v)
-            }
+            user_set = {f: v for f, v in current.items() if f in entry and (f not in previous or previous[f] != v)}
             _known[key] = {**previous, **entry}
             update[key] = {**entry, **user_set}
         _register(update)

@@ -495,9 +495,7 @@ def strip_prefix(model: str) -> str:
 def tool_capable(*, available_only: bool = True) -> Tuple[str, ...]:
     """Ids of chat models with tool support, cheapest output first: the alternatives we suggest."""
     records = [
-        r
-        for r in _RECORDS
-        if r.mode == "chat" and r.supports_tools and (r.status == "available" or not available_only)
+        r for r in _RECORDS if r.mode == "chat" and r.supports_tools and (r.status == "available" or not available_only)
     ]
     records.sort(key=lambda r: (r.output_cost_per_token is None, r.output_cost_per_token or 0.0, r.id))
     return tuple(r.id for r in records)
@@ -506,3 +504,27 @@ def tool_capable(*, available_only: bool = True) -> Tuple[str, ...]:
 def model_cost_entries() -> dict[str, dict[str, object]]:
     """``{"compactifai/<id>": info}`` for every bundled model, ready for ``litellm.register_model``."""
     return {r.litellm_model: r.model_info() for r in _RECORDS}
+
+
+def markdown_table() -> str:
+    """The chat models as a Markdown table (README and docs are checked against it)."""
+
+    def price(value: Optional[float]) -> str:
+        return "-" if value is None else f"{value * 1_000_000:.2f}"
+
+    tools = {True: "yes", False: "**no**", None: "server decides"}
+    rows = [
+        "| model | kind (pair) | tools | reasoning | vision | $/1M in | $/1M out | status |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in _RECORDS:
+        if r.mode != "chat":
+            continue
+        pair = r.kind + (f" ↔ {r.counterpart}" if r.counterpart else "")
+        status = r.status + (f" {r.retired}" if r.retired else "")
+        rows.append(
+            f"| `{r.id}` | {pair} | {tools[r.supports_tools]} | {'yes' if r.supports_reasoning else 'no'} | "
+            f"{'yes' if r.supports_vision else 'no'} | {price(r.input_cost_per_token)} | "
+            f"{price(r.output_cost_per_token)} | {status} |"
+        )
+    return "\n".join(rows)

@@ -129,6 +129,7 @@ class CompactifAIChatConfig(OpenAIGPTConfig):
         # LiteLLM's built-in route pre-fills api_key from litellm.api_key: read what the caller
         # passed (litellm_params) instead, so another provider's key is never sent.
         key = settings.resolve_api_key(_caller_value(litellm_params, "api_key", api_key), model=model)
+        capabilities.note_model(model)
         headers["Authorization"] = f"Bearer {key}"
         headers.setdefault("Content-Type", "application/json")
         return headers
@@ -354,7 +355,9 @@ class CompactifAIStreamIterator(OpenAIChatCompletionStreamingHandler):
 
 def _has_text_choices(chunk: dict) -> bool:  # type: ignore[type-arg]
     choices = chunk.get("choices")
-    return bool(choices) and isinstance(choices[0], dict) and "text" in choices[0] and "delta" not in choices[0]
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return False
+    return "text" in choices[0] and "delta" not in choices[0]
 
 
 def _text_chunk_as_chat(chunk: dict) -> dict:  # type: ignore[type-arg]

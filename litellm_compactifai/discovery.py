@@ -49,9 +49,7 @@ def _models(response: httpx.Response) -> List[Mapping[str, Any]]:
     try:
         data = response.json()["data"]
     except (ValueError, KeyError, TypeError):
-        raise errors.malformed_response(
-            f"GET /v1/models gave {response.text[:120]!r}", response.headers
-        ) from None
+        raise errors.malformed_response(f"GET /v1/models gave {response.text[:120]!r}", response.headers) from None
     return [m for m in data if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
 

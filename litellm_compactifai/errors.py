@@ -33,10 +33,11 @@ def request_id(headers: Headers) -> Optional[str]:
     if not headers:
         return None
     if isinstance(headers, httpx.Headers):
-        return headers.get(REQUEST_ID_HEADER)
-    for key, value in headers.items():
+        value: Optional[str] = headers.get(REQUEST_ID_HEADER)
+        return value
+    for key, item in headers.items():
         if key.lower() == REQUEST_ID_HEADER:
-            return value
+            return str(item)
     return None
 
 

@@ -62,6 +62,7 @@ def register() -> None:
         # After the route exists: register_model resolves the provider of each key.
         capabilities.register_catalog()
         _route_get_valid_models()
+        _local_tokenizer_for_compactifai()
         _state["done"] = True
 
 
@@ -71,11 +72,11 @@ def register() -> None:
 def _replace_builtin() -> None:
     # ProviderConfigManager's entry is `lambda: litellm.CompactifAIChatConfig()` (1.77.3 - 1.106),
     # evaluated per call; the module attribute is also what `from litellm import ...` finds.
-    litellm.CompactifAIChatConfig = CompactifAIChatConfig  # type: ignore[attr-defined,misc]
+    litellm.CompactifAIChatConfig = CompactifAIChatConfig  # type: ignore[attr-defined,misc,assignment]
     try:
         from litellm.llms.compactifai.chat import transformation
 
-        transformation.CompactifAIChatConfig = CompactifAIChatConfig  # type: ignore[misc]
+        transformation.CompactifAIChatConfig = CompactifAIChatConfig  # type: ignore[misc,assignment]
     except ImportError:  # pragma: no cover - layout of 1.77.3 - 1.106
         pass
 
@@ -88,7 +89,7 @@ def _add_custom_provider() -> None:
     if not any(item.get("provider") == PROVIDER for item in litellm.custom_provider_map):
         litellm.custom_provider_map.append(entry)  # type: ignore[arg-type]
     # Adds the prefix to provider_list and _custom_providers (1.67 - 1.76).
-    litellm.utils.custom_llm_setup()
+    litellm.utils.custom_llm_setup()  # type: ignore[no-untyped-call]
     # get_optional_params checks params against get_supported_openai_params(model, provider),
     # which knows only enum providers before 1.77.3: answer for compactifai with our list.
     original = litellm.utils.get_supported_openai_params
@@ -102,8 +103,8 @@ def _add_custom_provider() -> None:
         return original(model, custom_llm_provider, **kwargs)
 
     get_supported_openai_params.__compactifai__ = True  # type: ignore[attr-defined]
-    litellm.utils.get_supported_openai_params = get_supported_openai_params
-    litellm.get_supported_openai_params = get_supported_openai_params
+    litellm.utils.get_supported_openai_params = get_supported_openai_params  # type: ignore[assignment]
+    litellm.get_supported_openai_params = get_supported_openai_params  # type: ignore[assignment]
 
 
 def _openai_params() -> frozenset[str]:
@@ -221,10 +222,13 @@ class _GenericStream:
             base["provider_specific_fields"] = {"reasoning_content": reasoning}
         out = [base] if base["text"] or reasoning or not delta.tool_calls else []
         for position, call in enumerate(delta.tool_calls or []):
+            function: Any = getattr(call, "function", None)
+            if function is None:
+                continue
             tool_use = {
                 "id": call.id,
                 "type": "function",
-                "function": {"name": call.function.name, "arguments": call.function.arguments or ""},
+                "function": {"name": function.name, "arguments": function.arguments or ""},
                 "index": call.index if call.index is not None else position,
             }
             out.append({**base, "text": "", "tool_use": tool_use})
@@ -303,3 +307,25 @@ def _route_get_valid_models() -> None:
     get_valid_models.__compactifai__ = True  # type: ignore[attr-defined]
     litellm.get_valid_models = get_valid_models
     litellm.utils.get_valid_models = get_valid_models
+
+
+# --- token counting (every release) ------------------------------------------------------------
+
+
+def _local_tokenizer_for_compactifai() -> None:
+    # When a response carries no usage yet (a stream, at its start), LiteLLM counts tokens itself
+    # and for names containing "llama-3" loads a Hugging Face tokenizer from the hub: about 20 s of
+    # retries per call offline. `_select_tokenizer_helper` is the one function every release
+    # (1.67 - 1.106) resolves tokenizers through; CompactifAI models get the bundled tiktoken one.
+    original = litellm.utils._select_tokenizer_helper
+    if getattr(original, "__compactifai__", False):
+        return
+
+    @functools.wraps(original)
+    def select(model: str) -> Any:
+        if capabilities.is_compactifai_model(model):
+            return litellm.utils._return_openai_tokenizer(model)
+        return original(model)
+
+    select.__compactifai__ = True  # type: ignore[attr-defined]
+    litellm.utils._select_tokenizer_helper = select

@@ -174,9 +174,7 @@ def test_missing_key_fails_before_any_request(api: Any, mode: str) -> None:
 
 
 @MODES
-def test_key_from_env_and_never_another_providers_key(
-    api: Any, mode: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_key_from_env_and_never_another_providers_key(api: Any, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COMPACTIFAI_API_KEY", KEY)
     route = api.post("/chat/completions").mock(return_value=httpx.Response(200, json=chat_body()))
     run(mode, model="compactifai/glm-5-1", api_base=BASE)
@@ -333,12 +331,21 @@ def test_global_drop_params_drops_gated_tools(api: Any, monkeypatch: pytest.Monk
 
 
 def test_tool_capable_model_gets_tools_and_returns_tool_calls(api: Any) -> None:
-    call = {"id": "call-1", "type": "function", "function": {"name": "get_weather", "arguments": '{"location": "Bilbao"}'}}
+    call = {
+        "id": "call-1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"location": "Bilbao"}'},
+    }
     route = api.post("/chat/completions").mock(
         return_value=httpx.Response(200, json=chat_body(None, model="glm-5-1", tool_calls=[call]))
     )
     response = run(
-        "sync", model="compactifai/glm-5-1", api_key=KEY, api_base=BASE, tools=[TOOL], tool_choice="required",
+        "sync",
+        model="compactifai/glm-5-1",
+        api_key=KEY,
+        api_base=BASE,
+        tools=[TOOL],
+        tool_choice="required",
         parallel_tool_calls=False,
     )
     body = sent(route)
@@ -394,7 +401,13 @@ def test_stream_content_tool_calls_and_usage(api: Any, mode: str) -> None:
     chunks = [
         chunk({"role": "assistant", "content": ""}),
         chunk({"content": "Checking"}),
-        chunk({"tool_calls": [{"index": 0, "id": "t1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}]}),
+        chunk(
+            {
+                "tool_calls": [
+                    {"index": 0, "id": "t1", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+                ]
+            }
+        ),
         chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"location": '}}]}),
         chunk({"tool_calls": [{"index": 0, "function": {"arguments": '"Bilbao"}'}}]}),
         chunk({}, finish="tool_calls"),
@@ -404,7 +417,12 @@ def test_stream_content_tool_calls_and_usage(api: Any, mode: str) -> None:
         return_value=httpx.Response(200, text=sse(chunks), headers={"content-type": "text/event-stream"})
     )
     out = run(
-        mode, model="compactifai/hypernova-60b", api_key=KEY, api_base=BASE, tools=[TOOL], stream=True,
+        mode,
+        model="compactifai/hypernova-60b",
+        api_key=KEY,
+        api_base=BASE,
+        tools=[TOOL],
+        stream=True,
         stream_options={"include_usage": True},
     )
     body = sent(route)
@@ -454,25 +472,57 @@ ERRORS = [
     (401, {"detail": "Token is not associated with a valid user"}, litellm.AuthenticationError, "valid user"),
     (
         400,
-        {"error": {"type": "invalid_request_error", "message": "Invalid request: Model 'nope' not found; available: [a]", "param": None, "code": None}},
+        {
+            "error": {
+                "type": "invalid_request_error",
+                "message": "Invalid request: Model 'nope' not found; available: [a]",
+                "param": None,
+                "code": None,
+            }
+        },
         litellm.NotFoundError,
         "Model 'nope' not found",
     ),
     (
         400,
-        {"error": {"type": "invalid_request_error", "message": "This model's maximum context length is 8192 tokens", "param": None, "code": None}},
+        {
+            "error": {
+                "type": "invalid_request_error",
+                "message": "This model's maximum context length is 8192 tokens",
+                "param": None,
+                "code": None,
+            }
+        },
         litellm.ContextWindowExceededError,
         "maximum context length",
     ),
     (
         422,
-        {"detail": [{"loc": ["body", "temperature"], "msg": "Input should be less than or equal to 2", "type": "less_than_equal"}]},
+        {
+            "detail": [
+                {
+                    "loc": ["body", "temperature"],
+                    "msg": "Input should be less than or equal to 2",
+                    "type": "less_than_equal",
+                }
+            ]
+        },
         litellm.BadRequestError,
         "temperature: Input should be less than or equal to 2",
     ),
-    (429, {"error": {"type": "rate_limit_error", "message": "Rate limit exceeded", "param": None, "code": None}}, litellm.RateLimitError, "Rate limit exceeded"),
+    (
+        429,
+        {"error": {"type": "rate_limit_error", "message": "Rate limit exceeded", "param": None, "code": None}},
+        litellm.RateLimitError,
+        "Rate limit exceeded",
+    ),
     (500, {"detail": "Unexpected server error"}, litellm.InternalServerError, "Unexpected server error"),
-    (503, {"error": {"type": "server_error", "message": "Service temporarily unavailable"}}, litellm.ServiceUnavailableError, "temporarily unavailable"),
+    (
+        503,
+        {"error": {"type": "server_error", "message": "Service temporarily unavailable"}},
+        litellm.ServiceUnavailableError,
+        "temporarily unavailable",
+    ),
 ]
 
 
@@ -485,16 +535,26 @@ def test_error_envelopes_map_to_litellm_exceptions(
         return_value=httpx.Response(status, json=body, headers={"x-request-id": "req-abc-123"})
     )
     with pytest.raises(exc) as info:
-        run(mode, model="compactifai/nope" if status == 400 else "compactifai/glm-5-1", api_key=KEY, api_base=BASE, num_retries=0)
+        run(
+            mode,
+            model="compactifai/nope" if status == 400 else "compactifai/glm-5-1",
+            api_key=KEY,
+            api_base=BASE,
+            num_retries=0,
+        )
     assert text in str(info.value)
     assert "req-abc-123" in str(info.value)
 
 
 def test_html_502_maps_to_a_server_error(api: Any) -> None:
     api.post("/chat/completions").mock(
-        return_value=httpx.Response(502, text="<html><body><h1>502 Bad Gateway</h1></body></html>", headers={"content-type": "text/html"})
+        return_value=httpx.Response(
+            502, text="<html><body><h1>502 Bad Gateway</h1></body></html>", headers={"content-type": "text/html"}
+        )
     )
-    with pytest.raises((getattr(litellm, "BadGatewayError", litellm.InternalServerError), litellm.InternalServerError)) as info:
+    with pytest.raises(
+        (getattr(litellm, "BadGatewayError", litellm.InternalServerError), litellm.InternalServerError)
+    ) as info:
         run("sync", model="compactifai/glm-5-1", api_key=KEY, api_base=BASE, num_retries=0)
     assert "502 Bad Gateway" in str(info.value) and "<h1>" not in str(info.value)
 
@@ -521,8 +581,15 @@ TEXT_BODY = {
 def test_text_completion_uses_native_completions(api: Any, mode: str) -> None:
     route = api.post("/completions").mock(return_value=httpx.Response(200, json=TEXT_BODY))
     kwargs = dict(
-        model="compactifai/cai-mistral-small-3-1-slim", prompt="Capital of France?", api_key=KEY, api_base=BASE,
-        max_tokens=8, stop=["\n"], temperature=0.2, top_p=0.9, user="u-1",
+        model="compactifai/cai-mistral-small-3-1-slim",
+        prompt="Capital of France?",
+        api_key=KEY,
+        api_base=BASE,
+        max_tokens=8,
+        stop=["\n"],
+        temperature=0.2,
+        top_p=0.9,
+        user="u-1",
     )
     if mode == "sync":
         response = litellm.text_completion(**kwargs)
@@ -551,7 +618,10 @@ def test_text_completion_never_uses_another_providers_key(api: Any) -> None:
 def test_text_completion_stream_delivers_the_answer(api: Any) -> None:
     api.post("/completions").mock(return_value=httpx.Response(200, json=TEXT_BODY))
     stream = litellm.text_completion(
-        model="compactifai/cai-mistral-small-3-1-slim", prompt="Capital of France?", api_key=KEY, api_base=BASE,
+        model="compactifai/cai-mistral-small-3-1-slim",
+        prompt="Capital of France?",
+        api_key=KEY,
+        api_base=BASE,
         stream=True,
     )
     text = "".join(c.choices[0].text or "" for c in stream if c.choices)
