@@ -149,6 +149,16 @@ def apply(entries: Mapping[str, Mapping[str, Any]]) -> None:
         _register(update)
 
 
+def carry_over(previous: Mapping[str, Any], new: Dict[str, Any]) -> None:
+    """A replacement ``model_cost`` keeps every compactifai/* entry the old one had (the catalog,
+    live facts and the user's own overrides); entries the new map defines win field by field."""
+    prefix = PROVIDER + "/"
+    with _lock:
+        for key, entry in list(previous.items()):
+            if key.startswith(prefix) and isinstance(entry, dict):
+                new[key] = {**entry, **(new.get(key) or {})}
+
+
 def _register_under_existing(entries: Mapping[str, Mapping[str, Any]]) -> None:
     merged = {}
     for key, entry in entries.items():

@@ -20,7 +20,9 @@ custom_llm_provider="compactifai")`` to the live ``GET /v1/models``.
 from __future__ import annotations
 
 import functools
+import sys
 import threading
+import types
 from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional
 
 import litellm
@@ -63,6 +65,7 @@ def register() -> None:
         capabilities.register_catalog()
         _route_get_valid_models()
         _local_tokenizer_for_compactifai()
+        _survive_cost_map_reloads()
         _state["done"] = True
 
 
@@ -329,3 +332,29 @@ def _local_tokenizer_for_compactifai() -> None:
 
     select.__compactifai__ = True  # type: ignore[attr-defined]
     litellm.utils._select_tokenizer_helper = select
+
+
+# --- cost-map reloads (every release) ----------------------------------------------------------
+
+
+class _CostMapGuard(types.ModuleType):
+    """``litellm``'s module class, plus: a new ``model_cost`` keeps what LiteLLM knew of compactifai/*."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        previous = self.__dict__.get("model_cost") if name == "model_cost" else None
+        super().__setattr__(name, value)
+        if previous is not None and previous is not value and isinstance(value, dict):
+            capabilities.carry_over(previous, value)
+
+
+def _survive_cost_map_reloads() -> None:
+    # LiteLLM replaces litellm.model_cost wholesale: `litellm.model_cost = get_model_cost_map(...)`
+    # by users, LiteLLM's own reload (litellm_core_utils/get_model_cost_map.py on 1.10x) and the
+    # proxy's cost-map reload. 1.102+ replays register_model entries afterwards, 1.67/1.76 don't,
+    # and a plain reassignment drops them everywhere. A module has no property hook, so the
+    # module's class gets a __setattr__ (a plain ModuleType on 1.67 - 1.106); nothing else changes.
+    module = sys.modules["litellm"]
+    if isinstance(module, _CostMapGuard):
+        return
+    if type(module) is types.ModuleType:
+        module.__class__ = _CostMapGuard
