@@ -303,6 +303,20 @@ class CompactifAIStreamIterator(OpenAIChatCompletionStreamingHandler):
         super().__init__(streaming_response=streaming_response, sync_stream=sync_stream, json_mode=json_mode)
         self._in_think = False
 
+    def _handle_string_chunk(self, str_line: str) -> Any:
+        # LiteLLM skips an event whose JSON does not parse: the caller would get a silently
+        # shortened answer. A cut event is a broken stream, and says so.
+        line = str_line.strip()
+        if line.startswith("data:") and "[DONE]" not in line:
+            payload = line[len("data:") :].strip()
+            if payload:
+                try:
+                    json.loads(payload)
+                except ValueError:
+                    self._close_source()
+                    raise errors.malformed_response(f"stream event is not JSON: {payload[:80]!r}") from None
+        return super()._handle_string_chunk(str_line=str_line)
+
     def chunk_parser(self, chunk: dict) -> ModelResponseStream:  # type: ignore[type-arg]
         error = chunk.get("error")
         if isinstance(error, dict) or (isinstance(chunk.get("detail"), (str, list)) and "choices" not in chunk):
@@ -328,6 +342,13 @@ class CompactifAIStreamIterator(OpenAIChatCompletionStreamingHandler):
             choices=chunk.get("choices") or [],
             usage=chunk.get("usage"),
         )
+
+    def _close_source(self) -> None:
+        # Release the HTTP connection now: left to the garbage collector, httpcore's pool would
+        # close it whenever GC runs, possibly while the same thread holds the pool lock (a hang).
+        close = getattr(self.streaming_response, "close", None)
+        if callable(close):
+            close()
 
     def _split_think(self, text: str) -> tuple[Optional[str], str]:
         """(content, reasoning) of one delta, carrying the open ``<think>`` across chunks."""

@@ -33,6 +33,12 @@ def _request(api_key: Optional[str], api_base: Optional[str]) -> Tuple[str, Dict
 
 
 def _connection_error(url: str, exc: Exception) -> Exception:
+    if isinstance(exc, httpx.TimeoutException):
+        return litellm.Timeout(
+            message=f"CompactifAI did not answer GET {url} in time ({type(exc).__name__}). Raise timeout= or retry.",
+            model="",
+            llm_provider=PROVIDER,
+        )
     return litellm.APIConnectionError(
         message=(
             f"Could not reach CompactifAI at {url} ({type(exc).__name__}: {exc}). Check api_base / "
@@ -72,24 +78,26 @@ def model_info_entry(model: Mapping[str, Any]) -> Dict[str, Any]:
     return entry
 
 
-def list_model_ids(api_key: Optional[str] = None, api_base: Optional[str] = None) -> List[str]:
+def list_model_ids(
+    api_key: Optional[str] = None, api_base: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT
+) -> List[str]:
     """The ids ``GET /v1/models`` lists now. Raises a LiteLLM exception on any failure."""
     url, headers = _request(api_key, api_base)
-    return [m["id"] for m in _fetch(url, headers)]
+    return [m["id"] for m in _fetch(url, headers, timeout)]
 
 
-def _fetch(url: str, headers: Dict[str, str]) -> List[Mapping[str, Any]]:
+def _fetch(url: str, headers: Dict[str, str], timeout: float) -> List[Mapping[str, Any]]:
     try:
-        with httpx.Client(timeout=DEFAULT_TIMEOUT) as client:
+        with httpx.Client(timeout=timeout) as client:
             response = client.get(url, headers=headers)
     except httpx.HTTPError as exc:
         raise _connection_error(url, exc) from None
     return _models(response)
 
 
-async def _afetch(url: str, headers: Dict[str, str]) -> List[Mapping[str, Any]]:
+async def _afetch(url: str, headers: Dict[str, str], timeout: float) -> List[Mapping[str, Any]]:
     try:
-        async with httpx.AsyncClient(timeout=DEFAULT_TIMEOUT) as client:
+        async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.get(url, headers=headers)
     except httpx.HTTPError as exc:
         raise _connection_error(url, exc) from None
@@ -101,19 +109,23 @@ def _apply(models: List[Mapping[str, Any]]) -> List[str]:
     return [m["id"] for m in models]
 
 
-def refresh_models(api_key: Optional[str] = None, api_base: Optional[str] = None) -> List[str]:
+def refresh_models(
+    api_key: Optional[str] = None, api_base: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT
+) -> List[str]:
     """Read ``GET /v1/models`` and update LiteLLM's model info; returns the live model ids.
 
     A model the catalog never heard of gets its tool support from
     ``capabilities.supports_function_calling``, so the tool gating applies to it; a catalog model
     whose live flag differs takes the live value. Raises ``AuthenticationError`` (no or bad key),
-    ``APIConnectionError`` (unreachable base) or the mapped HTTP error, changing nothing.
+    ``APIConnectionError`` (unreachable base), ``Timeout`` or the mapped HTTP error, changing nothing.
     """
     url, headers = _request(api_key, api_base)
-    return _apply(_fetch(url, headers))
+    return _apply(_fetch(url, headers, timeout))
 
 
-async def arefresh_models(api_key: Optional[str] = None, api_base: Optional[str] = None) -> List[str]:
+async def arefresh_models(
+    api_key: Optional[str] = None, api_base: Optional[str] = None, timeout: float = DEFAULT_TIMEOUT
+) -> List[str]:
     """The async twin of ``refresh_models``."""
     url, headers = _request(api_key, api_base)
-    return _apply(await _afetch(url, headers))
+    return _apply(await _afetch(url, headers, timeout))

@@ -89,6 +89,10 @@ def exception_for(
     502 -> BadGatewayError (InternalServerError on LiteLLM releases without it); 503/504 ->
     ServiceUnavailableError; anything else -> APIError with the status code.
     """
+    if not headers:
+        # No response at all: LiteLLM's HTTP handler passes transport failures (reset, refused,
+        # cut body, timeout) through the same hook with a made-up status.
+        return _transport_error(status_code, body, model)
     text, code = server_message(body)
     rid = request_id(headers)
     model_name = model or ""
@@ -118,7 +122,7 @@ def exception_for(
         )
         return litellm.AuthenticationError(**kwargs)
     if status_code == 403:
-        return litellm.PermissionDeniedError(response=_response(status_code), **kwargs)
+        return litellm.exceptions.PermissionDeniedError(response=_response(status_code), **kwargs)
     if status_code == 404:
         return litellm.NotFoundError(**kwargs)
     if status_code == 429:
@@ -133,6 +137,24 @@ def exception_for(
     if status_code in (503, 504):
         return litellm.ServiceUnavailableError(**kwargs)
     return litellm.APIError(status_code=status_code, request=_request(), **kwargs)
+
+
+def _transport_error(status_code: int, detail: str, model: Optional[str]) -> Exception:
+    detail = (detail or "no detail").replace("litellm.Timeout: ", "")[:300].rstrip(".")
+    if status_code == 408 or "timed out" in detail.lower() or "timeout" in detail.lower():
+        return litellm.Timeout(
+            message=f"CompactifAI did not answer in time: {detail}. Raise timeout= or retry.",
+            model=model or "",
+            llm_provider=PROVIDER,
+        )
+    return litellm.APIConnectionError(
+        message=(
+            f"The connection to CompactifAI failed before a complete answer: {detail}. Check api_base / "
+            "COMPACTIFAI_API_BASE and the network; the request may be retried."
+        ),
+        llm_provider=PROVIDER,
+        model=model or "",
+    )
 
 
 def malformed_response(detail: str, headers: Headers = None, *, model: Optional[str] = None) -> Exception:

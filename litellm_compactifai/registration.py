@@ -20,10 +20,11 @@ custom_llm_provider="compactifai")`` to the live ``GET /v1/models``.
 from __future__ import annotations
 
 import functools
+import inspect
 import sys
 import threading
 import types
-from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Tuple, Type
 
 import litellm
 from litellm.llms.custom_llm import CustomLLM
@@ -66,6 +67,7 @@ def register() -> None:
         _route_get_valid_models()
         _local_tokenizer_for_compactifai()
         _survive_cost_map_reloads()
+        _retry_only_what_is_retryable()
         _state["done"] = True
 
 
@@ -269,13 +271,37 @@ class _CompactifAIHandler(CustomLLM):
         yield from stream.close()
 
     async def astreaming(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:  # type: ignore[override]
-        wrapper = await _http_call(kwargs, stream=True, acompletion=True)
-        stream = _GenericStream()
-        async for chunk in wrapper.completion_stream:
-            for generic in stream.feed(chunk):
+        try:
+            wrapper = await _http_call(kwargs, stream=True, acompletion=True)
+            stream = _GenericStream()
+            async for chunk in wrapper.completion_stream:
+                for generic in stream.feed(chunk):
+                    yield generic
+            for generic in stream.close():
                 yield generic
-        for generic in stream.close():
-            yield generic
+        except Exception as exc:
+            if _async_stream_swallows_litellm_errors() and isinstance(exc, tuple(litellm.LITELLM_EXCEPTION_TYPES)):
+                raise StreamError(exc) from exc
+            raise
+
+
+class StreamError(Exception):
+    """An error in an async stream on LiteLLM 1.70 - 1.77.1, carried so that LiteLLM raises it.
+
+    Those releases' CustomStreamWrapper.__anext__ calls exception_type() on a custom provider's
+    error without raising its result, so a LiteLLM exception from the stream would vanish (the
+    stream just ends). Wrapped, it comes out as LiteLLM's MidStreamFallbackError, whose message
+    and ``original_exception`` chain keep our message; ``.original`` is the LiteLLM exception.
+    """
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(str(original))
+        self.original = original
+
+
+def _async_stream_swallows_litellm_errors() -> bool:
+    # MidStreamFallbackError arrived with the swallowing __anext__ (absent in 1.67).
+    return hasattr(litellm.exceptions, "MidStreamFallbackError")
 
 
 _handler = _CompactifAIHandler()
@@ -358,3 +384,87 @@ def _survive_cost_map_reloads() -> None:
         return
     if type(module) is types.ModuleType:
         module.__class__ = _CostMapGuard
+
+
+# --- num_retries (every release) -------------------------------------------------------------------
+
+
+def _non_retryable() -> Tuple[Type[BaseException], ...]:
+    # 400 (incl. unknown model and context window), 401, 403, 404, 422 and our own pre-flight
+    # refusals: the same request fails the same way, and CompactifAI bills every executed call.
+    return (
+        litellm.BadRequestError,
+        litellm.AuthenticationError,
+        litellm.exceptions.PermissionDeniedError,  # not re-exported at the top level before 1.7x
+        litellm.NotFoundError,
+        litellm.UnsupportedParamsError,
+    )
+
+
+def _is_compactifai_call(args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> bool:
+    model = kwargs.get("model", args[0] if args else "")
+    return (isinstance(model, str) and model.startswith(PROVIDER + "/")) or kwargs.get(
+        "custom_llm_provider"
+    ) == PROVIDER
+
+
+def _retry_only_what_is_retryable() -> None:
+    # litellm.completion(num_retries=N) hands every openai.APIError, 400s and 401s included, to
+    # litellm.completion_with_retries / acompletion_with_retries, from inside its `except` block
+    # (utils.py client wrapper, 1.67 - 1.106). For compactifai calls those two stop at once on a
+    # non-retryable error (the one being handled, or one raised by a retry) and otherwise make the
+    # same number of attempts LiteLLM would. Router calls never come here: Router retries itself.
+    sync_original: Callable[..., Any] = litellm.completion_with_retries
+    async_original: Callable[..., Any] = litellm.acompletion_with_retries
+    if getattr(sync_original, "__compactifai__", False):
+        return
+
+    def _prepare(kwargs: Dict[str, Any]) -> int:
+        num_retries = int(kwargs.pop("num_retries", 3) or 0)
+        kwargs.pop("retry_strategy", None)
+        kwargs["max_retries"] = 0
+        kwargs["num_retries"] = 0
+        return num_retries
+
+    @functools.wraps(sync_original)
+    def completion_with_retries(*args: Any, **kwargs: Any) -> Any:
+        if not _is_compactifai_call(args, kwargs):
+            return sync_original(*args, **kwargs)
+        failed = sys.exc_info()[1]
+        if isinstance(failed, _non_retryable()):
+            raise failed
+        num_retries = _prepare(kwargs)
+        function = kwargs.pop("original_function", litellm.completion)
+        for attempt in range(max(num_retries, 1)):
+            try:
+                return function(*args, **kwargs)
+            except _non_retryable():
+                raise
+            except Exception:
+                if attempt + 1 >= num_retries:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @functools.wraps(async_original)
+    async def acompletion_with_retries(*args: Any, **kwargs: Any) -> Any:
+        if not _is_compactifai_call(args, kwargs):
+            return await async_original(*args, **kwargs)
+        failed = sys.exc_info()[1]
+        if isinstance(failed, _non_retryable()):
+            raise failed
+        num_retries = _prepare(kwargs)
+        function = kwargs.pop("original_function", litellm.acompletion)
+        for attempt in range(max(num_retries, 1)):
+            try:
+                result = function(*args, **kwargs)
+                return await result if inspect.isawaitable(result) else result
+            except _non_retryable():
+                raise
+            except Exception:
+                if attempt + 1 >= num_retries:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    completion_with_retries.__compactifai__ = True  # type: ignore[attr-defined]
+    litellm.completion_with_retries = completion_with_retries
+    litellm.acompletion_with_retries = acompletion_with_retries
