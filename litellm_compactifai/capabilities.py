@@ -97,9 +97,12 @@ def supports_tools(model: str) -> Optional[bool]:
     return None if value is None else bool(value)
 
 
-def supports_reasoning(model: str) -> bool:
+def supports_reasoning(model: str) -> Optional[bool]:
+    """True/False where LiteLLM's model info says so; None for a model nobody has described."""
     entry = info(model)
-    return bool(entry and entry.get("supports_reasoning"))
+    if entry is None or entry.get("supports_reasoning") is None:
+        return None
+    return bool(entry["supports_reasoning"])
 
 
 def tool_capable_models(limit: int = 4) -> Sequence[str]:

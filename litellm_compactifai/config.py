@@ -24,7 +24,7 @@ from litellm.llms.openai.chat.gpt_transformation import (
 )
 from litellm.types.utils import ModelResponse, ModelResponseStream
 
-from . import capabilities, catalog, errors, settings
+from . import capabilities, catalog, errors, settings, validation
 
 if TYPE_CHECKING:  # pragma: no cover
     from litellm.llms.base_llm.chat.transformation import BaseLLMException
@@ -65,7 +65,7 @@ class CompactifAIChatConfig(OpenAIGPTConfig):
 
     def get_supported_openai_params(self, model: str) -> list:  # type: ignore[type-arg]
         params = list(_SUPPORTED_WITH_TOOLS)
-        if capabilities.supports_reasoning(model):
+        if capabilities.supports_reasoning(model) is not False:  # reasoning, or not described: server decides
             params.append("reasoning_effort")
         return params
 
@@ -76,7 +76,7 @@ class CompactifAIChatConfig(OpenAIGPTConfig):
         model: str,
         drop_params: bool,
     ) -> dict:  # type: ignore[type-arg]
-        """Copy the supported params unchanged; gate tools and ``n`` before any request."""
+        """Copy the supported params unchanged; gate tools and ``n`` and check values before any request."""
         tool_params = [k for k in TOOL_PARAMS if non_default_params.get(k) is not None]
         if tool_params and capabilities.supports_tools(model) is False:
             if not _drop(drop_params):
@@ -102,6 +102,7 @@ class CompactifAIChatConfig(OpenAIGPTConfig):
             non_default_params = {k: v for k, v in non_default_params.items() if k != "n"}
 
         supported = self.get_supported_openai_params(model)
+        validation.check(non_default_params, model)
         for key, value in non_default_params.items():
             if key == "functions":
                 # CompactifAI speaks only the tools API: legacy functions become tools.
@@ -173,6 +174,21 @@ class CompactifAIChatConfig(OpenAIGPTConfig):
     ) -> dict:  # type: ignore[type-arg]
         if litellm_params.get("text_completion"):
             return _text_completion_body(model, messages, optional_params)
+        if "reasoning_effort" in optional_params and capabilities.supports_reasoning(model) is False:
+            # LiteLLM >= 1.10x lets reasoning_effort past the supported-params check for every
+            # provider (allowed_openai_params); hold it to the same rule as any unsupported param.
+            if not _drop(litellm_params.get("drop_params")):
+                raise litellm.UnsupportedParamsError(
+                    message=(
+                        f"CompactifAI model '{model}' does not reason, so reasoning_effort cannot be sent to "
+                        "it. Use a reasoning model (compactifai/hypernova-60b, compactifai/gpt-oss-120b) or "
+                        "pass drop_params=True to drop it."
+                    ),
+                    llm_provider=PROVIDER,
+                    model=model,
+                    status_code=400,
+                )
+            optional_params = {k: v for k, v in optional_params.items() if k != "reasoning_effort"}
         body = super().transform_request(model, messages, optional_params, litellm_params, headers)
         if body.get("stream") and "stream_options" not in body:
             # Ask for usage in every stream: LiteLLM would otherwise count tokens itself, and for

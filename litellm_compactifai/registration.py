@@ -113,10 +113,9 @@ def _add_custom_provider() -> None:
 
 
 def _openai_params() -> frozenset[str]:
-    return frozenset(litellm.OpenAIGPTConfig().get_supported_openai_params("gpt-4o")) | {
-        "functions",
-        "function_call",
-    }
+    # Every OpenAI parameter name LiteLLM maps, plus ours (reasoning_effort is o-series-only there).
+    ours = CompactifAIChatConfig().get_supported_openai_params("")
+    return frozenset(litellm.OpenAIGPTConfig().get_supported_openai_params("gpt-4o")) | set(ours)
 
 
 _OPENAI_PARAMS: Optional[frozenset[str]] = None
@@ -150,19 +149,18 @@ def _regate(model: str, optional_params: Dict[str, Any], litellm_params: Dict[st
 
 
 def _restore_dropped(optional_params: Dict[str, Any], logging_obj: Any) -> None:
-    """These releases' generic OpenAI-like mapping drops `user` and `reasoning_effort` and renames
-    `max_completion_tokens`; the logging object keeps the params as the caller passed them
-    (1.7x; on 1.67 only `user` can be recovered)."""
+    """These releases' generic OpenAI-like mapping drops `user` and `reasoning_effort` and folds
+    `max_completion_tokens` into `max_tokens`; the logging object keeps the params as the caller
+    passed them (1.7x; on 1.67 only `user` can be recovered), and those are what we send."""
     passed = dict(getattr(logging_obj, "optional_params", None) or {})
     # 1.67 logs the mapped params, but still keeps the caller's `user`.
     passed.setdefault("user", getattr(logging_obj, "user", None))
-    for key in ("user", "reasoning_effort", "max_completion_tokens"):
-        value = passed.get(key)
-        if value is None or key in optional_params:
-            continue
-        if key == "max_completion_tokens" and "max_tokens" not in passed:
-            optional_params.pop("max_tokens", None)
-        optional_params[key] = value
+    ours = set(CompactifAIChatConfig().get_supported_openai_params(""))
+    for key, value in passed.items():
+        if key in ours and value is not None:
+            optional_params[key] = value
+    if "max_completion_tokens" in passed and "max_tokens" not in passed:
+        optional_params.pop("max_tokens", None)
 
 
 def _http_call(kwargs: Dict[str, Any], *, stream: bool, acompletion: bool) -> Any:

@@ -150,10 +150,17 @@ def test_text_completion_stream(emu: Emulator) -> None:
 
 
 def test_error_from_server_names_field_and_request_id(emu: Emulator) -> None:
+    # min_tokens is a CompactifAI-only field the route passes through; the server checks it.
     with pytest.raises(litellm.BadRequestError) as info:
-        complete("sync", model="compactifai/glm-5-1", temperature=3, num_retries=0)
-    assert "temperature" in str(info.value)
+        complete("sync", model="compactifai/glm-5-1", min_tokens=-5, num_retries=0)
+    assert "min_tokens" in str(info.value)
     assert emu.requests[-1].request_id in str(info.value)
+
+
+def test_out_of_range_values_fail_before_the_server(emu: Emulator) -> None:
+    with pytest.raises(litellm.BadRequestError, match="temperature=3 .* must be a number from 0 to 2"):
+        complete("sync", model="compactifai/glm-5-1", temperature=3)
+    assert chat_requests(emu) == []
 
 
 def test_unknown_model_is_not_found(emu: Emulator) -> None:

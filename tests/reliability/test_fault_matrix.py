@@ -90,7 +90,7 @@ FAULTS: Dict[str, Tuple[Dict[str, Any], Tuple[Type[Exception], ...], str, bool]]
     "401": ({"api_key": "wrong-key-0000"}, (litellm.AuthenticationError,), "Token is not associated", True),
     "400-unknown-model": ({"model": "compactifai/no-such-model"}, (litellm.NotFoundError,), "no-such-model", True),
     "404": ({"api_base": "{base}/../v2"}, (litellm.NotFoundError,), "Not Found", True),
-    "422": ({"temperature": 5}, (litellm.BadRequestError,), "temperature", True),
+    "422": ({"min_tokens": -5}, (litellm.BadRequestError,), "min_tokens", True),
     "429": ({"fault": "rate_limit"}, (litellm.RateLimitError,), "Rate limit exceeded", True),
     "500": ({"fault": "server_error"}, (litellm.InternalServerError,), "Unexpected server error", True),
     "502-html": ({"fault": "bad_gateway"}, (BadGateway, litellm.InternalServerError), "502 Bad Gateway", True),
@@ -103,7 +103,6 @@ FAULTS: Dict[str, Tuple[Dict[str, Any], Tuple[Type[Exception], ...], str, bool]]
 
 # Where a fault cannot happen for an operation.
 NOT_APPLICABLE = {
-    ("text_completion", "422"): "temperature=5 is refused the same way; covered by chat",
     ("discovery", "400-unknown-model"): "GET /v1/models names no model",
     ("discovery", "422"): "GET /v1/models has no body",
 }
@@ -154,7 +153,7 @@ RETRYABLE = {"429": "rate_limit", "500": "server_error", "502": "bad_gateway", "
 NOT_RETRYABLE: Dict[str, Dict[str, Any]] = {
     "400": {"model": "compactifai/no-such-model"},
     "401": {"api_key": "wrong-key-0000"},
-    "422": {"temperature": 5},
+    "422": {"min_tokens": -5},
 }
 
 
