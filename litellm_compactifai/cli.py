@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import litellm
 
-from . import catalog, discovery, settings
+from . import catalog, discovery, doctor, settings
 
 DEMO_KEY = "demo-key"
 WEATHER_TOOL = {
@@ -325,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     savings.add_argument("--model", default=None)
     savings.add_argument("--json", action="store_true")
     savings.set_defaults(func=cmd_savings)
+
+    doctor.configure_parser(
+        sub.add_parser("doctor", help="check key, base URL, LiteLLM, the route, tool gating and a proxy config")
+    )
     return parser
 
 

@@ -713,7 +713,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="litellm-compactifai doctor", description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="litellm-compactifai doctor", description="Is this machine ready to call CompactifAI through LiteLLM?"
+    )
     args = configure_parser(parser).parse_args(argv)
     return cmd_doctor(args)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import sys
 import threading
 import types
@@ -32,6 +33,7 @@ from litellm.types.utils import ModelResponseStream
 
 from . import capabilities
 from .config import CompactifAIChatConfig
+from .redaction import RedactKeys, mask_secret
 
 PROVIDER = "compactifai"
 _lock = threading.Lock()
@@ -68,6 +70,8 @@ def register() -> None:
         _local_tokenizer_for_compactifai()
         _survive_cost_map_reloads()
         _retry_only_what_is_retryable()
+        _redact_keys_in_litellm_logs()
+        _mask_error_logs()
         _state["done"] = True
 
 
@@ -466,3 +470,48 @@ def _retry_only_what_is_retryable() -> None:
     completion_with_retries.__compactifai__ = True  # type: ignore[attr-defined]
     litellm.completion_with_retries = completion_with_retries
     litellm.acompletion_with_retries = acompletion_with_retries
+
+
+# --- secrets in LiteLLM's debug logs (every release) -----------------------------------------------
+
+# The loggers LiteLLM logs through (litellm/_logging.py, 1.67 - 1.106).
+LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
+
+
+def _redact_keys_in_litellm_logs() -> None:
+    # LiteLLM 1.67/1.76 debug logging prints each call's arguments, api_key included.
+    for name in LITELLM_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactKeys) for f in logger.filters):
+            logger.addFilter(RedactKeys())
+
+
+class _MaskedErrorLogs(dict):  # type: ignore[type-arg]
+    """``litellm.error_logs`` whose entries keep no key: LiteLLM 1.67 - 1.9x store each call's
+    ``pre_call``/``post_call`` arguments there (``litellm.error_logs["PRE_CALL"] = locals()``),
+    ``api_key`` and the Authorization header included, for every provider."""
+
+    def __setitem__(self, name: Any, value: Any) -> None:
+        super().__setitem__(name, _masked_locals(value))
+
+
+def _masked_locals(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    masked = {k: v for k, v in value.items() if k != "self"}
+    if "api_key" in masked:
+        masked["api_key"] = mask_secret(masked["api_key"])
+    extra = masked.get("additional_args")
+    if isinstance(extra, dict) and isinstance(extra.get("headers"), dict):
+        headers = {k: mask_secret(v) if k.lower() == "authorization" else v for k, v in extra["headers"].items()}
+        masked["additional_args"] = {**extra, "headers": headers}
+    return masked
+
+
+def _mask_error_logs() -> None:
+    current = getattr(litellm, "error_logs", None)
+    if isinstance(current, dict) and not isinstance(current, _MaskedErrorLogs):
+        replacement = _MaskedErrorLogs()
+        for name, value in current.items():
+            replacement[name] = value
+        litellm.error_logs = replacement

@@ -48,10 +48,10 @@ def resolve_api_base(api_base: Optional[str] = None, *, model: str = "") -> str:
 
     Raises ``litellm.BadRequestError`` naming the setting when the URL is not http(s)://host[...].
     """
-    if api_base:
+    if api_base and api_base.strip():
         return _checked_base(api_base, "api_base", model)
     env = os.environ.get(API_BASE_ENV)
-    if env:
+    if env and env.strip():
         return _checked_base(env, API_BASE_ENV, model)
     return DEFAULT_API_BASE
 
