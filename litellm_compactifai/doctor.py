@@ -12,7 +12,7 @@ saying what was found, and the fix when something is wrong):
   any request (the call is aimed at a closed local port, so nothing can leave the machine);
 * with a proxy config: ``config_file`` (it loads), ``config_models`` (every ``compactifai/`` entry
   names a model of the catalog or the live list; ``compactifai/*`` is fine) and
-  ``config_callbacks`` (``litellm_settings.success_callback``, or ``callbacks`` on LiteLLM >= 1.77,
+  ``config_callbacks`` (``litellm_settings.success_callback``, or ``callbacks`` on LiteLLM >= 1.94,
   loads ``litellm_compactifai.proxy.handler``).
 
 The exit status is 1 when any check fails (warnings and skips do not count), else 0.
@@ -44,10 +44,14 @@ from .registration import registration_path
 Status = Literal["pass", "fail", "warn", "skip"]
 
 PROXY_CALLBACK = "litellm_compactifai.proxy.handler"
-# Where a proxy config can name it: success_callback resolves installed modules on every release;
-# callbacks does from LiteLLM 1.77 on (before, only files next to the config).
+# Where a proxy config can name it (checked in each release's get_instance_fn / callback setup):
+# success_callback resolves installed modules on 1.67 - 1.83 and from 1.94 on; callbacks from 1.94 on.
+# On 1.84 - 1.93 both only look for a file next to the config: there the worker startup hook
+# LITELLM_WORKER_STARTUP_HOOKS=litellm_compactifai:register loads the package instead.
 PROXY_CALLBACK_KEYS = ("success_callback", "callbacks")
-_CALLBACKS_IMPORT = (1, 77, 0)
+_CALLBACKS_IMPORT = (1, 94, 0)
+_SUCCESS_CALLBACK_FILE_ONLY = ((1, 84, 0), (1, 94, 0))
+STARTUP_HOOK = "litellm_compactifai:register"
 DEFAULT_TIMEOUT = 10.0
 # The tested LiteLLM range (pyproject and README): 1.67.4.post1 - 1.106.x; 1.107.* is excluded.
 _OLDEST = (1, 67, 4)
@@ -583,13 +587,29 @@ def _listed(block: Mapping[str, Any], key: str) -> List[str]:
 
 def check_config_callbacks(config: Mapping[str, Any]) -> CheckResult:
     """``litellm_settings`` loads ``litellm_compactifai.proxy.handler`` (``success_callback``, or
-    ``callbacks`` on LiteLLM >= 1.77), and this installation has it."""
+    ``callbacks`` on LiteLLM >= 1.94; the worker startup hook on 1.84 - 1.93), and this installation has it."""
     name = "config_callbacks"
     block = config.get("litellm_settings")
     block = block if isinstance(block, dict) else {}
     data: Dict[str, Any] = {key: _listed(block, key) for key in PROXY_CALLBACK_KEYS}
     fix = f'litellm_settings:\n  success_callback: ["{PROXY_CALLBACK}"]   # loads the package in every worker'
     keys = [key for key in PROXY_CALLBACK_KEYS if PROXY_CALLBACK in data[key]]
+    version = _version_tuple(_litellm_version())
+    hook_set = STARTUP_HOOK in os.environ.get("LITELLM_WORKER_STARTUP_HOOKS", "")
+    file_only = bool(version) and _SUCCESS_CALLBACK_FILE_ONLY[0] <= version < _SUCCESS_CALLBACK_FILE_ONLY[1]
+    if file_only and keys:
+        return CheckResult(
+            name,
+            "fail",
+            f"LiteLLM {_litellm_version()} looks for {PROXY_CALLBACK} as a file next to the config (1.84 - 1.93), "
+            "so the proxy would not start",
+            f"Remove it from litellm_settings and start the proxy with LITELLM_WORKER_STARTUP_HOOKS={STARTUP_HOOK}.",
+            data=data,
+        )
+    if not keys and hook_set:
+        return CheckResult(
+            name, "pass", f"LITELLM_WORKER_STARTUP_HOOKS loads {STARTUP_HOOK} in every worker", data=data
+        )
     if not keys:
         return CheckResult(
             name,
@@ -599,7 +619,6 @@ def check_config_callbacks(config: Mapping[str, Any]) -> CheckResult:
             fix,
             data=data,
         )
-    version = _version_tuple(_litellm_version())
     if keys == ["callbacks"] and version and version < _CALLBACKS_IMPORT:
         return CheckResult(
             name,

@@ -240,6 +240,14 @@ def test_gating_is_skipped_when_no_model_is_marked_without_tools(
 # --- a proxy config ----------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def _success_callback_works(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Config tests describe a release where success_callback imports the package (all but 1.84 - 1.93);
+    the release-specific test below sets the version itself."""
+    if "release" not in request.node.name:
+        monkeypatch.setattr(doctor, "_SUCCESS_CALLBACK_FILE_ONLY", ((0, 0, 0), (0, 0, 0)))
+
+
 def test_good_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = write_config(
         tmp_path,
@@ -301,16 +309,31 @@ def test_config_without_the_package_callback(tmp_path: Path, capsys: pytest.Capt
 def test_config_callbacks_key_depends_on_the_litellm_release(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    path = write_config(
+    callbacks = write_config(
         tmp_path, ["compactifai/hypernova-60b"], "litellm_settings:\n  callbacks: litellm_compactifai.proxy.handler\n"
     )
-    monkeypatch.setattr(doctor, "_litellm_version", lambda: "1.80.0")
-    status, _, statuses = run_text(capsys, "--config", path)
+    monkeypatch.setattr(doctor, "_litellm_version", lambda: "1.100.0")
+    status, _, statuses = run_text(capsys, "--config", callbacks)
     assert status == 0 and statuses["config_callbacks"] == "pass"
-    monkeypatch.setattr(doctor, "_litellm_version", lambda: "1.76.3")
-    status, out, statuses = run_text(capsys, "--config", path)
+    for old_release in ("1.76.3", "1.90.0"):
+        monkeypatch.setattr(doctor, "_litellm_version", lambda v=old_release: v)
+        status, out, statuses = run_text(capsys, "--config", callbacks)
+        assert status == 1 and statuses["config_callbacks"] == "fail"
+        assert "as a file next to the config" in out
+
+
+def test_success_callback_on_the_release_gap_needs_the_startup_hook(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(doctor, "_litellm_version", lambda: "1.90.0")
+    with_callback = write_config(tmp_path, ["compactifai/hypernova-60b"], GOOD_SETTINGS)
+    status, out, statuses = run_text(capsys, "--config", with_callback)
     assert status == 1 and statuses["config_callbacks"] == "fail"
-    assert "as a file next to the config" in out
+    assert "LITELLM_WORKER_STARTUP_HOOKS=litellm_compactifai:register" in out
+    without = write_config(tmp_path, ["compactifai/hypernova-60b"], "litellm_settings:\n  drop_params: false\n")
+    monkeypatch.setenv("LITELLM_WORKER_STARTUP_HOOKS", "litellm_compactifai:register")
+    status, out, statuses = run_text(capsys, "--config", without)
+    assert statuses["config_callbacks"] == "pass", out
 
 
 def test_config_that_does_not_load(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
