@@ -9,7 +9,6 @@ an in-process emulator.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import importlib.util
 import io
@@ -75,32 +74,10 @@ def emu() -> Iterator[Emulator]:
         yield server
 
 
-def _avoid_logging_worker_hang(monkeypatch: pytest.MonkeyPatch) -> None:
-    """LiteLLM 1.76's LoggingWorker runs each success callback under ``asyncio.wait_for``, which on
-    Python <= 3.11 can swallow the cancellation ``asyncio.run`` sends at shutdown when the callback
-    finishes at that moment (CPython gh-86296): the worker goes back to waiting and ``asyncio.run``
-    never returns (LiteLLM issues #14521, #16518). Seen here with two concurrent ``acompletion`` calls.
-    Later LiteLLM releases rewrote the worker. On the affected combination, run the callbacks as
-    plain tasks instead, so the examples themselves run unchanged."""
-    try:
-        from litellm.litellm_core_utils import logging_worker
-    except ImportError:  # LiteLLM 1.67: no worker
-        return
-    worker = getattr(logging_worker, "GLOBAL_LOGGING_WORKER", None)
-    if worker is None or hasattr(worker, "_process_log_task") or sys.version_info >= (3, 12):
-        return
-
-    def enqueue(async_coroutine: Any) -> None:
-        asyncio.get_running_loop().create_task(async_coroutine)
-
-    monkeypatch.setattr(worker, "ensure_initialized_and_enqueue", enqueue)
-
-
 @pytest.fixture
 def docs_env(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """The emulator behind the two environment variables, and LiteLLM's model info restored afterwards
     (examples call register_model and refresh_models)."""
-    _avoid_logging_worker_hang(monkeypatch)
     emu.clear_requests()
     emu.clear_faults()
     monkeypatch.setenv("COMPACTIFAI_API_KEY", KEY)
