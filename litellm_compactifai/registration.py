@@ -422,6 +422,10 @@ def _retry_only_what_is_retryable() -> None:
         return
 
     def _prepare(kwargs: Dict[str, Any]) -> int:
+        """Stop at once when the error LiteLLM is handling is not retryable; else the attempts to make."""
+        failed = sys.exc_info()[1]
+        if isinstance(failed, _non_retryable()):
+            raise failed
         num_retries = int(kwargs.pop("num_retries", 3) or 0)
         kwargs.pop("retry_strategy", None)
         kwargs["max_retries"] = 0
@@ -432,9 +436,6 @@ def _retry_only_what_is_retryable() -> None:
     def completion_with_retries(*args: Any, **kwargs: Any) -> Any:
         if not _is_compactifai_call(args, kwargs):
             return sync_original(*args, **kwargs)
-        failed = sys.exc_info()[1]
-        if isinstance(failed, _non_retryable()):
-            raise failed
         num_retries = _prepare(kwargs)
         function = kwargs.pop("original_function", litellm.completion)
         for attempt in range(max(num_retries, 1)):
@@ -451,9 +452,6 @@ def _retry_only_what_is_retryable() -> None:
     async def acompletion_with_retries(*args: Any, **kwargs: Any) -> Any:
         if not _is_compactifai_call(args, kwargs):
             return await async_original(*args, **kwargs)
-        failed = sys.exc_info()[1]
-        if isinstance(failed, _non_retryable()):
-            raise failed
         num_retries = _prepare(kwargs)
         function = kwargs.pop("original_function", litellm.acompletion)
         for attempt in range(max(num_retries, 1)):
